@@ -1,0 +1,53 @@
+// `npm start` must keep working on embedded defaults: DynamoDB Local, the GitLab emulator and
+// serverless-offline, end to end through a sign-in.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, test } from "node:test";
+import { getFreePort } from "../infra/dynamodb-local.js";
+
+let stop: (() => void) | null = null;
+after(() => stop?.());
+
+test("npm start serves the API and a sign-in through the demo GitLab", { timeout: 180_000 }, async () => {
+  const port = await getFreePort();
+  const env = { ...process.env, PORT: String(port) };
+  for (const name of ["AWS_ENDPOINT_URL_DYNAMODB", "GITLAB_URL", "PUBLIC_URL", "TABLE_NAME", "GITLAB_APPLICATION_ID", "GITLAB_SECRET", "INITIAL_ADMINS"]) delete env[name];
+  const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  stop = () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  let output = "";
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Press Ctrl+C to stop.")) resolve();
+    });
+    child.on("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  const base = `http://localhost:${port}`;
+  assert.match(output, new RegExp(`open ${base}/`));
+  assert.match(output, /ada .*initial admin/);
+
+  assert.equal((await fetch(`${base}/api/me`)).status, 401);
+  const login = await fetch(`${base}/auth/gitlab/login`, { redirect: "manual" });
+  assert.equal(login.status, 302);
+  const stateCookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+  const authorize = new URL(login.headers.get("location")!);
+  assert.match(await (await fetch(authorize)).text(), /Sign in as ada/);
+  authorize.searchParams.set("login", "ada");
+  const approved = await fetch(authorize, { redirect: "manual" });
+  const callback = new URL(approved.headers.get("location")!);
+  const signedIn = await fetch(`${base}${callback.pathname}${callback.search}`, { redirect: "manual", headers: { cookie: stateCookie } });
+  assert.equal(signedIn.status, 302);
+  const session = signedIn.headers.getSetCookie().find((cookie) => cookie.startsWith("session="))!.split(";")[0]!;
+  const me = await fetch(`${base}/api/me`, { headers: { cookie: session } });
+  assert.equal(me.status, 200);
+  const body = await me.json();
+  assert.equal(body.login, "ada");
+  assert.deepEqual(body.permissions, ["admin"]);
+});

@@ -61,7 +61,7 @@ export function stringListRule(options: { max: number; test: (value: string) => 
     if (!Array.isArray(value)) return { ok: false, message: "must be an array of strings" };
     if (value.length > options.max) return { ok: false, message: `must have at most ${options.max} entries` };
     const bad = value.filter((item) => typeof item !== "string" || !options.test(item));
-    if (bad.length > 0) return { ok: false, message: `${options.hint}; invalid: ${bad.slice(0, 5).map((item) => JSON.stringify(item)).join(", ")}` };
+    if (bad.length > 0) return { ok: false, message: `${options.hint}; invalid: ${bad.slice(0, 5).map((item) => String(JSON.stringify(item)).slice(0, 80)).join(", ")}` };
     return { ok: true, value: [...new Set(value as string[])] };
   };
 }

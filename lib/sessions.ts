@@ -43,7 +43,7 @@ export function newSessionItem(userId: string, now: Date): { token: string; item
 export async function getSession(token: string, now: Date = new Date()): Promise<Session | null> {
   if (token.length < 40 || token.length > 100) return null;
   const tokenHash = sha256(token);
-  const result = await db.send(new GetCommand({ TableName: config.tableName, Key: sessionKey(tokenHash) }));
+  const result = await db.send(new GetCommand({ TableName: config.tableName, Key: sessionKey(tokenHash), ConsistentRead: true }));
   if (!result.Item) return null;
   const session: Session = {
     tokenHash,

@@ -10,7 +10,7 @@ after(() => stop?.());
 
 test("npm start serves the API and a sign-in through the demo GitLab", { timeout: 180_000 }, async () => {
   const port = await getFreePort();
-  const env = { ...process.env, PORT: String(port) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
   for (const name of ["AWS_ENDPOINT_URL_DYNAMODB", "GITLAB_URL", "PUBLIC_URL", "TABLE_NAME", "GITLAB_APPLICATION_ID", "GITLAB_SECRET", "INITIAL_ADMINS"]) delete env[name];
   const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   stop = () => {

@@ -31,6 +31,9 @@ export function decodeCursor(cursor: string | null, expected: Partial<Record<str
   for (const [name, value] of Object.entries(expected)) {
     if ((decoded as Record<string, unknown>)[name] !== value) throw invalid;
   }
+  // DynamoDB rejects a start key that is not exactly the key attributes of the table (and index).
+  const required = "gsi1pk" in expected ? ["pk", "sk", "gsi1pk", "gsi1sk"] : "pk" in expected ? ["pk", "sk"] : null;
+  if (required !== null && (entries.length !== required.length || required.some((name) => !(name in decoded)))) throw invalid;
   return decoded as Item;
 }
 

@@ -63,6 +63,8 @@ const groupRules = {
 };
 
 export async function getGroup(id: string): Promise<Group | null> {
+  // Ids are ours (see generateId): anything else names no group, and could exceed DynamoDB's key size.
+  if (!/^[0-9a-z]{1,64}$/.test(id)) return null;
   const result = await db.send(new GetCommand({ TableName: config.tableName, Key: groupKey(id), ConsistentRead: true }));
   return result.Item ? groupFromItem(result.Item) : null;
 }

@@ -44,11 +44,22 @@ function userView(user: User, groups: string[]): UserView {
   };
 }
 
-/** The user with the names of their groups: one query for the partition, the catalog from memory. */
-export async function describeUser(user: User): Promise<UserView> {
-  const [found, version] = await Promise.all([getUserWithMemberships(user.id), readCatalogVersion()]);
+/**
+ * Users with the names of their groups: one query per user for the partition (profile and
+ * memberships, in parallel), one read of the catalog version, the catalog from memory.
+ */
+async function describeUsers(users: User[]): Promise<UserView[]> {
+  const [found, version] = await Promise.all([Promise.all(users.map((user) => getUserWithMemberships(user.id))), readCatalogVersion()]);
   const catalog = await getGroupCatalog(version);
-  return userView(found?.user ?? user, groupNames(found?.memberships.map((membership) => membership.groupId) ?? [], catalog));
+  return users.map((user, index) => {
+    const entry = found[index];
+    return userView(entry?.user ?? user, groupNames(entry?.memberships.map((membership) => membership.groupId) ?? [], catalog));
+  });
+}
+
+export async function describeUser(user: User): Promise<UserView> {
+  const [view] = await describeUsers([user]);
+  return view!;
 }
 
 export async function getUserView(login: string): Promise<UserView> {
@@ -57,8 +68,7 @@ export async function getUserView(login: string): Promise<UserView> {
 
 export async function listUserViews(q: string, limit: number, cursor: string | null): Promise<{ items: UserView[]; nextCursor: string | null }> {
   const page = await listUsers(q, limit, cursor);
-  // One query per listed user (at most `limit`), in parallel.
-  return { items: await Promise.all(page.items.map(describeUser)), nextCursor: page.nextCursor };
+  return { items: await describeUsers(page.items), nextCursor: page.nextCursor };
 }
 
 const loginRule = stringRule({ min: 1, max: 255, test: isLogin, hint: "must be a GitLab username: letters, digits, _, - and ." });

@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { NotFoundError } from "./errors.js";
 import { memberPrefix, membershipFromItem } from "./memberships.js";
 import type { Membership } from "./memberships.js";
-import { isPermission } from "./names.js";
+import { isLogin, isPermission } from "./names.js";
 import type { Permission } from "./names.js";
 import { readBoolean, readOptionalNumber, readOptionalString, readString, readStringArray } from "./parse.js";
 
@@ -175,7 +175,9 @@ export function getUserIdByGitLabId(gitlabId: number): Promise<string | null> {
   return getGuardedUserId("GITLAB", String(gitlabId));
 }
 
-export function getUserIdByLogin(login: string): Promise<string | null> {
+export async function getUserIdByLogin(login: string): Promise<string | null> {
+  // No login outside the GitLab username rules exists; it could also exceed DynamoDB's key size.
+  if (!isLogin(login)) return null;
   return getGuardedUserId("LOGIN", login);
 }
 

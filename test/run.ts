@@ -1,5 +1,6 @@
 // Runs the test suite: one DynamoDB Local for all test files (each file uses its own table),
-// then node's test runner over the files given, or every test/**/*.test.ts.
+// then node's test runner over the files given, or every test/**/*.test.ts and the unit tests
+// beside the code, lib/**/*.test.ts.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ function findTests(directory: string): string[] {
 }
 
 async function main(): Promise<number> {
-  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : findTests("test").sort();
+  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [...findTests("test"), ...findTests("lib")].sort();
   let dynamo;
   try {
     dynamo = process.env.AWS_ENDPOINT_URL_DYNAMODB ? null : await startDynamoDBLocal();

@@ -15,6 +15,7 @@ import type { HTTPRequest, HTTPResponse, Route } from "../lib/http.js";
 import { deleteSession } from "../lib/sessions.js";
 import { completeSignIn, startSignIn } from "../lib/signin.js";
 import { homePage } from "../lib/home.js";
+import { consoleScriptPath, consoleScriptResponse } from "../lib/console/assets.js";
 
 const stateCookieName = "gitlab_oauth_state";
 const callbackPath = "/auth/gitlab/callback";
@@ -65,12 +66,17 @@ async function home(request: HTTPRequest): Promise<HTTPResponse> {
   return homePage(await authenticate(request));
 }
 
+async function consoleScript(request: HTTPRequest): Promise<HTTPResponse> {
+  return consoleScriptResponse(request);
+}
+
 export const routes: Route[] = [
   { method: "GET", path: "/", kind: "page", handle: home },
   { method: "GET", path: "/auth/gitlab/login", kind: "page", handle: login },
   { method: "GET", path: callbackPath, kind: "page", handle: callback },
   { method: "POST", path: "/auth/logout", kind: "api", handle: logout },
   { method: "GET", path: "/api/me", kind: "api", handle: me },
+  { method: "GET", path: consoleScriptPath, kind: "page", handle: consoleScript },
 ];
 
 export const handler = createHandler(routes);

@@ -1,5 +1,7 @@
 // Service configuration, read once per container from the environment.
 // These are initial values: settings saved through the API win over the GitLab ones.
+import { logWarn } from "./log.js";
+import { readOptionalSecureParameter } from "./secrets.js";
 
 export interface Config {
   publicURL: URL;
@@ -62,7 +64,25 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
   return value;
 }
 
-export const config: Config = loadConfig(process.env);
+/**
+ * Deployed functions name an SSM SecureString (GITLAB_SECRET_PARAMETER) instead of carrying the
+ * GitLab secret: it is read once, at cold start. GITLAB_SECRET, when set, wins (local runs).
+ * A parameter not created yet leaves sign-in disabled, as no secret does; any other failure
+ * stops the function from starting.
+ */
+export async function resolveConfig(env: NodeJS.ProcessEnv): Promise<Config> {
+  const loaded = loadConfig(env);
+  const parameter = env.GITLAB_SECRET_PARAMETER ?? "";
+  if (parameter === "" || loaded.gitlab.secret !== "") return loaded;
+  const secret = await readOptionalSecureParameter(parameter, env);
+  if (secret === null) {
+    logWarn("the GitLab secret's SSM parameter does not exist: GitLab sign-in stays disabled", { parameter });
+    return loaded;
+  }
+  return { ...loaded, gitlab: { ...loaded.gitlab, secret } };
+}
+
+export const config: Config = await resolveConfig(process.env);
 
 export function publicOrigin(): string {
   return config.publicURL.origin;

@@ -293,10 +293,20 @@ async function planMembershipSync(context: SignInContext, userId: string, curren
   const target = matchGroupsToGitLabPaths(catalog, context.gitlabGroups);
   const { add, remove } = diffMemberships(current, target);
   const name = (groupId: string): string => catalog.byId.get(groupId)?.name ?? groupId;
+  // Each change carries its own audit event, so a chunked sync records exactly what it wrote.
+  // After sign-in the login is always the GitLab username.
+  const login = context.gitlabUser.username;
+  const sourceOf = new Map(current.map((membership) => [membership.groupId, membership.source]));
   return {
     changes: [
-      ...add.map((groupId) => addMembershipItems(userId, groupId, "gitlab", context.now)),
-      ...remove.map((groupId) => [removeMembershipItem(userId, groupId)]),
+      ...add.map((groupId) => [
+        ...addMembershipItems(userId, groupId, "gitlab", context.now),
+        auditPut("membership.added", gitlabActor, login, { group: name(groupId), source: "gitlab" }, context.now),
+      ]),
+      ...remove.map((groupId) => [
+        removeMembershipItem(userId, groupId),
+        auditPut("membership.removed", gitlabActor, login, { group: name(groupId), source: sourceOf.get(groupId) ?? "gitlab" }, context.now),
+      ]),
     ],
     added: add.map(name).sort(),
     removed: remove.map(name).sort(),
@@ -318,9 +328,6 @@ async function commitSignIn(
 ): Promise<{ user: User; sessionToken: string }> {
   const session = newSessionItem(user.id, context.now);
   const tail: TransactItem[] = [session.item];
-  if (plan.added.length > 0 || plan.removed.length > 0) {
-    tail.push(auditPut("memberships.synchronized", gitlabActor, user.login, { added: plan.added, removed: plan.removed }, context.now));
-  }
   const batches: TransactItem[][] = [[...core.items]];
   for (const change of plan.changes) {
     const last = batches[batches.length - 1]!;

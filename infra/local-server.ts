@@ -29,43 +29,42 @@ function findFunction(modules: LambdaModule[], path: string): LambdaModule | und
   return modules.find((module) => module.routes.some((route) => pathMatches(route.path, path))) ?? modules[0];
 }
 
+/** The body, or null when it is over the limit (read to its end, so the client gets the 413). */
 function readBody(request: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBodyBytes) {
-        resolve(null);
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= maxBodyBytes) chunks.push(chunk);
     });
-    request.on("end", () => resolve(Buffer.concat(chunks)));
+    request.on("end", () => resolve(size > maxBodyBytes ? null : Buffer.concat(chunks)));
     request.on("error", reject);
   });
 }
 
 function toEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(request.url ?? "/", "http://local");
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (name === "cookie" || value === undefined) continue;
     headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
-  const rawPath = (request.url ?? "/").split("?")[0] ?? "/";
+  // Split by hand: a request target such as `//x` is a path here, not a protocol-relative URL.
+  const target = request.url ?? "/";
+  const queryStart = target.indexOf("?");
+  const rawPath = queryStart === -1 ? target : target.slice(0, queryStart);
+  const rawQueryString = queryStart === -1 ? "" : target.slice(queryStart + 1);
   return {
     version: "2.0",
     routeKey: "$default",
     rawPath,
-    rawQueryString: url.search.slice(1),
+    rawQueryString,
     cookies: request.headers.cookie?.split(";").map((cookie) => cookie.trim()),
     headers,
     requestContext: {
       accountId: "local",
       apiId: "local",
-      domainName: url.host,
+      domainName: request.headers.host ?? "local",
       domainPrefix: "local",
       http: { method: request.method ?? "GET", path: rawPath, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "", userAgent: request.headers["user-agent"] ?? "" },
       requestId: randomUUID(),
@@ -96,13 +95,13 @@ export async function startLocalServer(port: number, host = "127.0.0.1"): Promis
     import("../functions/settings.js"),
     import("../functions/provisioning.js"),
   ]);
+  const [{ errorResponse }, { PayloadTooLargeError }] = await Promise.all([import("../lib/http.js"), import("../lib/errors.js")]);
   const server = createServer(async (request, response) => {
     try {
       const body = await readBody(request);
       if (body === null) {
-        response.statusCode = 413;
-        response.setHeader("content-type", "application/problem+json");
-        response.end(JSON.stringify({ type: "about:blank", title: "Payload Too Large", status: 413, detail: "The request body is too large." }));
+        // What API Gateway does beyond its payload limit, with our usual headers.
+        writeResponse(response, errorResponse(new PayloadTooLargeError("The request body is too large."), "api"));
         return;
       }
       const event = toEvent(request, body);

@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { QueryCommandInput, TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { config } from "./config.js";
+import { transactionCancellationCodes } from "./errors.js";
 
 export type Item = Record<string, unknown>;
 export type Key = { pk: string; sk: string };
@@ -95,9 +96,26 @@ export async function queryAll(input: Omit<QueryCommandInput, "TableName">): Pro
   return items;
 }
 
+/**
+ * Runs one transaction. When DynamoDB cancels it only because another transaction held an item
+ * or it was throttled (no condition failed), nothing was written and it is retried as is.
+ */
 export async function transactWrite(items: TransactItem[]): Promise<void> {
   if (items.length === 0) return;
-  await db.send(new TransactWriteCommand({ TransactItems: items }));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (error) {
+      if (attempt >= 4 || !isTransientCancellation(error)) throw error;
+      await backoff(attempt);
+    }
+  }
+}
+
+function isTransientCancellation(error: unknown): boolean {
+  const codes = transactionCancellationCodes(error);
+  return codes !== null && codes.some((code) => code === "TransactionConflict" || code === "ThrottlingError") && !codes.includes("ConditionalCheckFailed");
 }
 
 function backoff(attempt: number): Promise<void> {

@@ -58,6 +58,11 @@ export class GitLabUnavailableError extends AppError {
   override name = "GitLabUnavailableError";
 }
 
+/** Concurrent changes kept a write from committing after several retries: try again later. */
+export class BusyError extends AppError {
+  override name = "BusyError";
+}
+
 /** The OAuth state is missing, tampered, expired or already used, or the code was rejected. */
 export class InvalidSignInRequestError extends AppError {
   override name = "InvalidSignInRequestError";

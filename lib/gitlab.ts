@@ -1,5 +1,6 @@
 // GitLab REST client: the signed-in user and their groups, with deadlines and strict parsing.
 import { GitLabUnavailableError } from "./errors.js";
+import { isEmail, isLogin } from "./names.js";
 import { isRecord, readNumber, readOptionalString, readString } from "./parse.js";
 
 export interface GitLabUser {
@@ -31,13 +32,18 @@ export async function fetchGitLabUser(options: GitLabClientOptions): Promise<Git
     if (!isRecord(body)) throw new TypeError("not an object");
     const id = readNumber(body, "id");
     if (!Number.isSafeInteger(id) || id <= 0) throw new TypeError("bad id");
-    return {
+    const user = {
       id,
       username: readString(body, "username"),
       name: readOptionalString(body, "name") ?? "",
       email: readOptionalString(body, "email") ?? "",
       state: readString(body, "state"),
     };
+    // GitLab's own rules; anything else would become a login or guard key we cannot store or address.
+    if (!isLogin(user.username)) throw new TypeError("bad username");
+    if (user.name.length > 255) throw new TypeError("name too long");
+    if (user.email !== "" && !isEmail(user.email)) throw new TypeError("bad email");
+    return user;
   } catch (error) {
     throw new GitLabUnavailableError("GitLab returned a user profile we cannot read.", { cause: error });
   }

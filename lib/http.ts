@@ -3,6 +3,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { isSecureDeployment } from "./config.js";
 import {
+  BusyError,
   ConflictError,
   ForbiddenError,
   GitLabUnavailableError,
@@ -85,10 +86,9 @@ export function clearCookie(name: string, path = "/"): string {
   return serializeCookie(name, "", { maxAgeSeconds: 0, path });
 }
 
-/** Parses a JSON body: size limit, content type, syntax. The result is still `unknown`. */
+/** Parses a JSON body (its size was checked by the handler): content type, syntax. The result is still `unknown`. */
 export function parseJSONBody(request: HTTPRequest): unknown {
   const body = request.body ?? "";
-  if (Buffer.byteLength(body, "utf8") > maxBodyBytes) throw new PayloadTooLargeError(`The request body is larger than ${maxBodyBytes} bytes.`);
   const contentType = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (!/^application\/([a-z0-9.+-]+\+)?json$/.test(contentType)) {
     throw new UnsupportedMediaTypeError("Send the request body as application/json.");
@@ -174,7 +174,7 @@ export function problemFromError(error: unknown): Problem {
   if (error instanceof PayloadTooLargeError) return { status: 413, title: "Payload Too Large", detail: error.message };
   if (error instanceof UnsupportedMediaTypeError) return { status: 415, title: "Unsupported Media Type", detail: error.message };
   if (error instanceof GitLabUnavailableError) return { status: 502, title: "Bad Gateway", detail: error.message };
-  if (isThrottling(error)) return { status: 503, title: "Service Unavailable", detail: "The service is busy. Please try again in a moment." };
+  if (error instanceof BusyError || isThrottling(error)) return { status: 503, title: "Service Unavailable", detail: "The service is busy. Please try again in a moment." };
   return { status: 500, title: "Internal Server Error", detail: "Something went wrong on our side. Please try again." };
 }
 
@@ -245,6 +245,10 @@ export function createHandler(routes: Route[]): LambdaHandler {
     const kind = match?.route.kind ?? candidates[0]?.route.kind ?? "api";
     let response: HTTPResponse;
     try {
+      // Every route, including those that ignore their body: nothing large is worth reading.
+      if (request.body !== null && Buffer.byteLength(request.body, "utf8") > maxBodyBytes) {
+        throw new PayloadTooLargeError(`The request body is larger than ${maxBodyBytes} bytes.`);
+      }
       if (match === undefined) {
         throw candidates.length > 0 ? new MethodNotAllowedError(`${request.method} is not supported here.`) : new NotFoundError("There is nothing at this address.");
       }

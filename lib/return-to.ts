@@ -15,5 +15,7 @@ export function safeReturnTo(value: string | null | undefined): string {
     return "/";
   }
   if (parsed.origin !== base) return "/";
-  return parsed.pathname + parsed.search + parsed.hash;
+  const result = parsed.pathname + parsed.search + parsed.hash;
+  // Dot segments can collapse `/.//host` into `//host`: check the result, not only the input.
+  return result.startsWith("//") ? "/" : result;
 }

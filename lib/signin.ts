@@ -9,7 +9,7 @@ import { batchGet, db, epochSeconds, transactWrite } from "./db.js";
 import type { TransactItem } from "./db.js";
 import {
   AppError,
-  GitLabUnavailableError,
+  BusyError,
   InvalidSignInRequestError,
   SignInRefusedError,
   transactionCancellationCodes,
@@ -17,7 +17,7 @@ import {
 import type { SignInRefusal } from "./errors.js";
 import { fetchGitLabGroupPaths, fetchGitLabUser } from "./gitlab.js";
 import type { GitLabUser } from "./gitlab.js";
-import { catalogKey, catalogVersionFromItem, getGroupCatalog, matchGroupsToGitLabPaths } from "./groups.js";
+import { catalogKey, catalogVersionFromItem, getGroupCatalog, matchGroupsToGitLabPaths, readCatalogVersion } from "./groups.js";
 import type { GroupCatalog } from "./groups.js";
 import { addMembershipItems, diffMemberships, removeMembershipItem } from "./memberships.js";
 import { isSameOrSubgroup } from "./names.js";
@@ -187,16 +187,19 @@ const gitlabActor: Actor = { kind: "gitlab", login: null };
 const maxAttempts = 5;
 
 /** Retries when a concurrent sign-in or edit changed what the plan was based on. */
-async function provision(context: SignInContext): Promise<{ user: User; sessionToken: string }> {
+async function provision(initial: SignInContext): Promise<{ user: User; sessionToken: string }> {
+  let context = initial;
   for (let attempt = 1; ; attempt++) {
     try {
       return await provisionOnce(context);
     } catch (error) {
       if (!(error instanceof RetrySignIn) || attempt >= maxAttempts) {
-        if (error instanceof RetrySignIn) throw new GitLabUnavailableError("The sign-in could not be completed because of concurrent changes. Please try again.");
+        if (error instanceof RetrySignIn) throw new BusyError("The sign-in could not be completed because of concurrent changes. Please try again.");
         throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt * Math.random()));
+      // A group deleted or created meanwhile changed the catalog the plan was made from.
+      context = { ...context, catalogVersion: await readCatalogVersion() };
     }
   }
 }
@@ -236,6 +239,8 @@ async function linkExistingUser(context: SignInContext, userId: string): Promise
   const found = await getUserWithMemberships(userId);
   if (found === null) throw new RetrySignIn("user disappeared");
   const { user, memberships } = found;
+  // A concurrent first sign-in of the same person created or linked this user meanwhile.
+  if (user.gitlabId === context.gitlabUser.id) return signInReturningUser(context, userId);
   if (user.gitlabId !== null) {
     // The login belongs to another GitLab account: never take over by username.
     throw new SignInRefusedError("login_taken", `The login ${context.gitlabUser.username} is already used by another account. Ask an administrator for help.`);

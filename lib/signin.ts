@@ -259,21 +259,24 @@ async function signUpNewUser(context: SignInContext): Promise<{ user: User; sess
   if (!settings.allowUsersToSignUp && !initialAdmin) {
     throw new SignInRefusedError("signup_blocked", "New users are not allowed to sign up. Ask an administrator to create your account.");
   }
-  const user = newUser(
-    {
-      login: gitlabUser.username,
-      name: gitlabUser.name,
-      email: gitlabUser.email,
-      gitlabId: gitlabUser.id,
-      source: "gitlab",
-      permissions: initialAdmin ? ["admin"] : [],
-    },
-    now,
-  );
+  const user: User = {
+    ...newUser(
+      {
+        login: gitlabUser.username,
+        name: gitlabUser.name,
+        email: gitlabUser.email,
+        gitlabId: gitlabUser.id,
+        source: "gitlab",
+        permissions: initialAdmin ? ["admin"] : [],
+      },
+      now,
+    ),
+    lastSignInAt: now.toISOString(),
+  };
   const plan = await planMembershipSync(context, user.id, []);
   const { items, kinds } = createUserItems(user);
   const audit = auditPut("user.created", gitlabActor, user.login, { source: "gitlab", gitlabId: gitlabUser.id, permissions: user.permissions }, now);
-  return commitSignIn(context, { ...user, lastSignInAt: now.toISOString() }, { items: [...items, audit], kinds: [...kinds, "user"] }, plan);
+  return commitSignIn(context, user, { items: [...items, audit], kinds: [...kinds, "user"] }, plan);
 }
 
 function profileChangeFromGitLab(user: User, { gitlabUser, now }: SignInContext): ProfileChange {

@@ -2,7 +2,7 @@
 import type { Actor } from "./audit.js";
 import { publicOrigin } from "./config.js";
 import { ForbiddenError, UnauthenticatedError } from "./errors.js";
-import { effectivePermissions, getGroupCatalog, groupNames, readCatalogVersion } from "./groups.js";
+import { effectivePermissions, getGroupsByIds, groupNames, readCatalogVersion } from "./groups.js";
 import type { HTTPRequest } from "./http.js";
 import type { Permission } from "./names.js";
 import { getSession, touchSession } from "./sessions.js";
@@ -42,8 +42,8 @@ export async function authenticate(request: HTTPRequest): Promise<Principal | nu
   }
   const [found, catalogVersion] = await Promise.all([getUserWithMemberships(userId), readCatalogVersion()]);
   if (found === null || !found.user.active) return null;
-  const catalog = await getGroupCatalog(catalogVersion);
   const groupIds = found.memberships.map((membership) => membership.groupId);
+  const catalog = await getGroupsByIds(catalogVersion, groupIds);
   return {
     user: found.user,
     permissions: effectivePermissions(found.user.permissions, groupIds, catalog),

@@ -4,7 +4,7 @@ import { auditPut } from "./audit.js";
 import type { Actor } from "./audit.js";
 import { config } from "./config.js";
 import { generateId } from "./crypto.js";
-import { batchDelete, db, queryAll, queryPage, transactWrite } from "./db.js";
+import { batchDelete, batchGet, db, queryAll, queryPage, transactWrite } from "./db.js";
 import type { Item, TransactItem } from "./db.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { ConflictError, NotFoundError, transactionCancellationCodes } from "./errors.js";
@@ -214,11 +214,17 @@ export async function readCatalogVersion(): Promise<number> {
   return catalogVersionFromItem(result.Item);
 }
 
-/** The catalog for `version`: from memory when unchanged, else one paged query of all groups. */
-export async function getGroupCatalog(version: number): Promise<GroupCatalog> {
+function currentCachedCatalog(version: number): GroupCatalog | null {
   if (cachedCatalog !== null && cachedCatalog.catalog.version === version && Date.now() - cachedCatalog.loadedAt < catalogMaxAgeMs) {
     return cachedCatalog.catalog;
   }
+  return null;
+}
+
+/** The catalog for `version`: from memory when unchanged, else one paged query of all groups. */
+export async function getGroupCatalog(version: number): Promise<GroupCatalog> {
+  const cached = currentCachedCatalog(version);
+  if (cached !== null) return cached;
   const items = await queryAll({
     IndexName: "gsi1",
     KeyConditionExpression: "gsi1pk = :pk",
@@ -227,6 +233,17 @@ export async function getGroupCatalog(version: number): Promise<GroupCatalog> {
   const catalog = buildGroupCatalog(version, items.map(groupFromItem));
   cachedCatalog = { catalog, loadedAt: Date.now() };
   return catalog;
+}
+
+/**
+ * Just the given groups, for authenticating a request: the cached catalog when current, else
+ * read by key, so a burst of group changes does not make every request reload all groups.
+ */
+export async function getGroupsByIds(version: number, groupIds: readonly string[]): Promise<GroupCatalog> {
+  const cached = currentCachedCatalog(version);
+  if (cached !== null || groupIds.length === 0) return cached ?? buildGroupCatalog(version, []);
+  const items = await batchGet([...new Set(groupIds)].map(groupKey), true);
+  return buildGroupCatalog(version, items.map(groupFromItem));
 }
 
 export function buildGroupCatalog(version: number, groups: Group[]): GroupCatalog {

@@ -23,7 +23,7 @@ import { addMembershipItems, diffMemberships, removeMembershipItem } from "./mem
 import { isSameOrSubgroup } from "./names.js";
 import { createAuthorizationURL, exchangeCode } from "./oauth.js";
 import type { OAuthApplication } from "./oauth.js";
-import { readNumber, readString } from "./parse.js";
+import { readNumber, readOptionalString, readString } from "./parse.js";
 import { safeReturnTo } from "./return-to.js";
 import { newSessionItem } from "./sessions.js";
 import { isGitLabSignInEnabled, needsGroups, settingsFromItem, settingsKey, getGitLabSettings } from "./settings.js";
@@ -64,6 +64,7 @@ export async function startSignIn(returnTo: string | null, now: Date = new Date(
   if (!isGitLabSignInEnabled(settings)) throw disabledError();
   const state = generateSecretToken(32);
   const codeVerifier = generateSecretToken(32);
+  const scope = needsGroups(settings) ? "read_api" : "read_user";
   await db.send(
     new PutCommand({
       TableName: config.tableName,
@@ -71,12 +72,12 @@ export async function startSignIn(returnTo: string | null, now: Date = new Date(
         ...stateKey(state),
         codeVerifier,
         returnTo: safeReturnTo(returnTo),
+        scope,
         expiresAt: epochSeconds(now) + stateLifetimeSeconds,
       },
     }),
   );
-  const scopes = needsGroups(settings) ? ["read_api"] : ["read_user"];
-  const url = createAuthorizationURL(oauthApplication(settings), state, codeVerifier, scopes);
+  const url = createAuthorizationURL(oauthApplication(settings), state, codeVerifier, [scope]);
   return { authorizationURL: url.toString(), state };
 }
 
@@ -100,7 +101,7 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Deletes the state item and returns what it held: a second use finds nothing. */
-async function consumeState(state: string, now: Date): Promise<{ codeVerifier: string; returnTo: string }> {
+async function consumeState(state: string, now: Date): Promise<{ codeVerifier: string; returnTo: string; scope: string }> {
   const result = await db.send(
     new DeleteCommand({ TableName: config.tableName, Key: stateKey(state), ReturnValues: "ALL_OLD" }),
   );
@@ -108,7 +109,11 @@ async function consumeState(state: string, now: Date): Promise<{ codeVerifier: s
   if (item === undefined || readNumber(item, "expiresAt") <= epochSeconds(now)) {
     throw new InvalidSignInRequestError("This sign-in link has expired or was already used. Please sign in again.");
   }
-  return { codeVerifier: readString(item, "codeVerifier"), returnTo: safeReturnTo(readString(item, "returnTo")) };
+  return {
+    codeVerifier: readString(item, "codeVerifier"),
+    returnTo: safeReturnTo(readString(item, "returnTo")),
+    scope: readOptionalString(item, "scope") ?? "read_user",
+  };
 }
 
 export async function completeSignIn(input: CallbackInput, now: Date = new Date()): Promise<SignInResult> {
@@ -133,6 +138,11 @@ export async function completeSignIn(input: CallbackInput, now: Date = new Date(
   }
   const settings = settingsFromItem(settingsItem);
   if (!isGitLabSignInEnabled(settings)) throw disabledError();
+  if (needsGroups(settings) && stored.scope !== "read_api") {
+    // Synchronization or allowed groups were turned on after this sign-in started: the token
+    // about to be issued could not read groups.
+    throw new InvalidSignInRequestError("The sign-in settings changed while you were signing in. Please sign in again.");
+  }
 
   const deadline = Date.now() + gitlabBudgetMs;
   const app = oauthApplication(settings);

@@ -233,6 +233,23 @@ describe("group synchronization", () => {
       assert.deepEqual(await groupsOf(newcomer), [], "nothing added while synchronization is off");
     });
   });
+
+  test("asks to sign in again when synchronization was turned on after the sign-in started", async () => {
+    const login = gitlabUser("scope-racer", ["off/synced"]);
+    await withSettings({ synchronizeGroups: false }, { synchronizeGroups: true }, async () => {
+      const browser = stack.browser();
+      const authorize = await browser.startSignIn();
+      assert.equal(authorize.searchParams.get("scope"), "read_user");
+      const callback = await browser.approveAtGitLab(authorize, login);
+      await patchSettings(admin, { synchronizeGroups: true });
+      stack.gitlab.resetRequestCounts();
+      const response = await browser.fetch(callback.pathname + callback.search);
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), /settings changed while you were signing in/);
+      assert.equal(stack.gitlab.requestCounts().token, 0, "the code is not exchanged");
+      assert.equal(browser.sessionToken(), null);
+    });
+  });
 });
 
 describe("pagination of GitLab groups", () => {

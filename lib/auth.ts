@@ -26,22 +26,27 @@ export async function authenticate(request: HTTPRequest): Promise<Principal | nu
   const authorization = request.headers.authorization;
   let userId: string;
   let tokenId: string | null = null;
+  let issuedAt: string;
   if (authorization !== undefined) {
     const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization.trim());
     const owner = match?.[1] === undefined ? null : await getAPITokenOwner(match[1]);
     if (owner === null) return null;
     userId = owner.userId;
     tokenId = owner.tokenId;
+    issuedAt = owner.createdAt;
   } else {
     const token = request.cookies.get(sessionCookieName);
     if (token === undefined || token === "") return null;
     const session = await getSession(token);
     if (session === null) return null;
     userId = session.userId;
+    issuedAt = session.createdAt;
     await touchSession(session);
   }
   const [found, catalogVersion] = await Promise.all([getUserWithMemberships(userId), readCatalogVersion()]);
   if (found === null || !found.user.active) return null;
+  const notBefore = found.user.credentialsNotBefore;
+  if (notBefore !== null && issuedAt <= notBefore) return null;
   const groupIds = found.memberships.map((membership) => membership.groupId);
   const catalog = await getGroupsByIds(catalogVersion, groupIds);
   return {

@@ -109,6 +109,8 @@ export async function updateUserByAdmin(login: string, body: unknown, actor: Act
     ...(input.name !== undefined && { name: input.name }),
     ...(input.email !== undefined && { email: input.email }),
     ...(input.active !== undefined && { active: input.active }),
+    // Voids every session and token that exists now, even one the index below has not listed yet.
+    ...(input.active === false && { credentialsNotBefore: new Date().toISOString() }),
     ...(input.permissions !== undefined && { permissions: input.permissions.filter(isPermission) }),
   };
   if (Object.keys(change).length === 0) return describeUser(user);
@@ -117,7 +119,7 @@ export async function updateUserByAdmin(login: string, body: unknown, actor: Act
   if (input.active !== undefined && input.active !== user.active) {
     audit.push(auditPut(input.active ? "user.reactivated" : "user.deactivated", actor, user.login, {}));
   }
-  const fields = Object.keys(change).filter((field) => field !== "active");
+  const fields = Object.keys(change).filter((field) => field !== "active" && field !== "credentialsNotBefore");
   if (fields.length > 0) audit.push(auditPut("user.updated", actor, user.login, { fields }));
   try {
     await transactWrite([...items, ...audit]);

@@ -9,6 +9,7 @@ import { readNumber, readString } from "./parse.js";
 export interface Session {
   tokenHash: string;
   userId: string;
+  createdAt: string;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
 }
@@ -48,6 +49,7 @@ export async function getSession(token: string, now: Date = new Date()): Promise
   const session: Session = {
     tokenHash,
     userId: readString(result.Item, "userId"),
+    createdAt: readString(result.Item, "createdAt"),
     idleExpiresAt: readNumber(result.Item, "idleExpiresAt"),
     absoluteExpiresAt: readNumber(result.Item, "absoluteExpiresAt"),
   };

@@ -72,13 +72,13 @@ export async function createAPIToken(owner: { id: string; login: string }, body:
 }
 
 /** The owner of a live token, or null. Expiry is checked here; TTL only cleans up. */
-export async function getAPITokenOwner(token: string, now: Date = new Date()): Promise<{ userId: string; tokenId: string } | null> {
+export async function getAPITokenOwner(token: string, now: Date = new Date()): Promise<{ userId: string; tokenId: string; createdAt: string } | null> {
   if (!token.startsWith(tokenPrefix) || token.length > 100) return null;
   const result = await db.send(new GetCommand({ TableName: config.tableName, Key: tokenKey(sha256(token)), ConsistentRead: true }));
   if (!result.Item) return null;
   const expires = readOptionalNumber(result.Item, "expiresAt");
   if (expires !== null && epochSeconds(now) >= expires) return null;
-  return { userId: readString(result.Item, "userId"), tokenId: readString(result.Item, "id") };
+  return { userId: readString(result.Item, "userId"), tokenId: readString(result.Item, "id"), createdAt: readString(result.Item, "createdAt") };
 }
 
 async function listTokenItems(userId: string): Promise<Item[]> {

@@ -25,6 +25,8 @@ export interface User {
   permissions: Permission[];
   createdAt: string;
   lastSignInAt: string | null;
+  /** Sessions and tokens created at or before this instant are void (set at deactivation). */
+  credentialsNotBefore: string | null;
 }
 
 function userKey(id: string): { pk: string; sk: string } {
@@ -48,6 +50,7 @@ export function userFromItem(item: Item): User {
     permissions: readStringArray(item, "permissions").filter(isPermission),
     createdAt: readString(item, "createdAt"),
     lastSignInAt: readOptionalString(item, "lastSignInAt"),
+    credentialsNotBefore: readOptionalString(item, "credentialsNotBefore"),
   };
 }
 
@@ -56,7 +59,7 @@ function userItem(user: User): Item {
 }
 
 export function newUser(input: { login: string; name: string; email: string; gitlabId: number | null; source: UserSource; permissions: Permission[] }, now: Date): User {
-  return { id: generateId(now), active: true, createdAt: now.toISOString(), lastSignInAt: null, ...input };
+  return { id: generateId(now), active: true, createdAt: now.toISOString(), lastSignInAt: null, credentialsNotBefore: null, ...input };
 }
 
 function guardPut(kind: "GITLAB" | "LOGIN" | "EMAIL", value: string, userId: string): TransactItem {
@@ -110,6 +113,7 @@ export interface ProfileChange {
   active?: boolean;
   permissions?: Permission[];
   lastSignInAt?: string;
+  credentialsNotBefore?: string;
 }
 
 /**

@@ -164,3 +164,29 @@ describe("API tokens", () => {
     assert.equal((await admin.json("/api/tokens")).body.items.length, before, "nothing created");
   });
 });
+
+describe("credentials of a deactivated user", () => {
+  test("stay void after reactivation even when the deletion missed them", async () => {
+    const browser = await newAdmin("lagging", 77);
+    const created = await createToken(browser, { name: "raced" });
+    const sessionToken = browser.sessionToken()!;
+    // What an eventually consistent index could leave behind: copies of the items taken before deactivation.
+    const items = await scanTable(stack);
+    const userId = items.find((item) => item.pk.startsWith("TOKEN#") && item.id === created.id)!.userId;
+    const survivors = items.filter((item) => item.gsi1pk === `USERSESSIONS#${userId}` || item.gsi1pk === `USERTOKENS#${userId}`);
+    assert.equal(survivors.length, 2);
+    const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+    const { DynamoDBDocumentClient, PutCommand } = await import("@aws-sdk/lib-dynamodb");
+    const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    assert.equal((await admin.json("/api/users/lagging", { method: "PATCH", body: JSON.stringify({ active: false }) })).status, 200);
+    for (const item of survivors) await client.send(new PutCommand({ TableName: stack.tableName, Item: item }));
+    assert.equal((await admin.json("/api/users/lagging", { method: "PATCH", body: JSON.stringify({ active: true }) })).status, 200);
+    assert.equal((await withToken(created.token, "/api/me")).status, 401, "token void");
+    const me = await fetch(`${stack.url}/api/me`, { headers: { cookie: `session=${sessionToken}` } });
+    assert.equal(me.status, 401, "session void");
+    const fresh = stack.browser();
+    assert.equal((await fresh.signIn("lagging")).response.status, 302);
+    assert.equal((await fresh.json("/api/me")).status, 200, "a new sign-in works");
+    client.destroy();
+  });
+});

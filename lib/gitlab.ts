@@ -19,12 +19,6 @@ export interface GitLabClientOptions {
   deadline: number;
 }
 
-let gitlabRequests = 0;
-
-/** How many GitLab API requests this process has sent (token requests excluded): for the benchmark. */
-export function gitlabRequestCount(): number {
-  return gitlabRequests;
-}
 
 export async function fetchGitLabUser(options: GitLabClientOptions): Promise<GitLabUser> {
   const { body } = await getJSON(`${options.gitlabURL}/api/v4/user`, options);
@@ -117,7 +111,6 @@ async function getJSON(url: string, options: GitLabClientOptions): Promise<JSONR
     if (remaining <= 0) throw new GitLabUnavailableError("GitLab did not answer in time.");
     let response: Response;
     try {
-      gitlabRequests += 1;
       response = await fetch(url, {
         headers: { Authorization: `Bearer ${options.accessToken}`, Accept: "application/json" },
         signal: AbortSignal.timeout(Math.min(options.timeoutMs, remaining)),

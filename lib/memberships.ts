@@ -1,6 +1,6 @@
 // Memberships: a user's groups live in the user's partition, listed per group through gsi1.
 import { config } from "./config.js";
-import { batchGet, queryPage } from "./db.js";
+import { queryPage } from "./db.js";
 import type { Item, TransactItem } from "./db.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { readString } from "./parse.js";
@@ -54,9 +54,6 @@ export function removeMembershipItem(userId: string, groupId: string): TransactI
   return { Delete: { TableName: config.tableName, Key: membershipKey(userId, groupId) } };
 }
 
-export function membershipKeyOf(userId: string, groupId: string): { pk: string; sk: string } {
-  return membershipKey(userId, groupId);
-}
 
 export interface GroupMemberPage {
   userIds: { userId: string; source: MembershipSource }[];
@@ -90,9 +87,6 @@ export async function listAllMembershipKeys(groupId: string): Promise<{ pk: stri
   return keys;
 }
 
-export async function getMembershipsOf(keys: { userId: string; groupId: string }[]): Promise<Item[]> {
-  return batchGet(keys.map(({ userId, groupId }) => membershipKey(userId, groupId)));
-}
 
 /** The changes that make `current` equal `target`; new ones get `source`. */
 export function diffMemberships(

@@ -4,6 +4,7 @@ import { config } from "./config.js";
 import { generateSecretToken, sha256 } from "./crypto.js";
 import { batchDelete, db, epochSeconds, queryAll } from "./db.js";
 import type { Item, TransactItem } from "./db.js";
+import { isConditionalCheckFailed } from "./errors.js";
 import { readNumber, readString } from "./parse.js";
 
 export interface Session {
@@ -75,7 +76,7 @@ export async function touchSession(session: Session, now: Date = new Date()): Pr
     );
   } catch (error) {
     // A session deleted meanwhile (sign-out, deactivation) stays deleted.
-    if (!(error instanceof Error && error.name === "ConditionalCheckFailedException")) throw error;
+    if (!isConditionalCheckFailed(error)) throw error;
   }
 }
 

@@ -185,9 +185,6 @@ export async function getUserIdByLogin(login: string): Promise<string | null> {
   return getGuardedUserId("LOGIN", login);
 }
 
-export function getUserIdByEmail(email: string): Promise<string | null> {
-  return getGuardedUserId("EMAIL", email);
-}
 
 export async function getUserByLogin(login: string): Promise<User | null> {
   const userId = await getUserIdByLogin(login);
@@ -250,6 +247,3 @@ export async function listUsers(q: string, limit: number, cursor: string | null)
   return { items: page.items.map(userFromItem), nextCursor: encodeCursor(page.lastKey) };
 }
 
-export function userKeyOf(id: string): { pk: string; sk: string } {
-  return userKey(id);
-}

@@ -301,12 +301,10 @@ function profileChangeFromGitLab(user: User, { gitlabUser, now }: SignInContext)
 interface SyncPlan {
   /** Groups of transaction items, one group per membership change (an add is two items). */
   changes: TransactItem[][];
-  added: string[];
-  removed: string[];
 }
 
 async function planMembershipSync(context: SignInContext, userId: string, current: { groupId: string; source: "manual" | "gitlab" }[]): Promise<SyncPlan> {
-  if (!context.settings.synchronizeGroups || context.gitlabGroups === null) return { changes: [], added: [], removed: [] };
+  if (!context.settings.synchronizeGroups || context.gitlabGroups === null) return { changes: [] };
   const catalog: GroupCatalog = await getGroupCatalog(context.catalogVersion);
   const target = matchGroupsToGitLabPaths(catalog, context.gitlabGroups);
   const { add, remove } = diffMemberships(current, target);
@@ -326,8 +324,6 @@ async function planMembershipSync(context: SignInContext, userId: string, curren
         auditPut("membership.removed", gitlabActor, login, { group: name(groupId), source: sourceOf.get(groupId) ?? "gitlab" }, context.now),
       ]),
     ],
-    added: add.map(name).sort(),
-    removed: remove.map(name).sort(),
   };
 }
 

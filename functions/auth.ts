@@ -1,5 +1,5 @@
 // The browser sign-in flow: login, callback, logout, and who am I.
-import { authenticate, describePrincipal, requireSignedIn, sessionCookieName } from "../lib/auth.js";
+import { describePrincipal, requireSignedIn, sessionCookieName } from "../lib/auth.js";
 import { config } from "../lib/config.js";
 import { ForbiddenError } from "../lib/errors.js";
 import {
@@ -14,8 +14,6 @@ import {
 import type { HTTPRequest, HTTPResponse, Route } from "../lib/http.js";
 import { deleteSession } from "../lib/sessions.js";
 import { completeSignIn, startSignIn } from "../lib/signin.js";
-import { homePage } from "../lib/home.js";
-import { consoleScriptPath, consoleScriptResponse } from "../lib/console/assets.js";
 
 const stateCookieName = "gitlab_oauth_state";
 const callbackPath = "/auth/gitlab/callback";
@@ -62,21 +60,11 @@ async function me(request: HTTPRequest): Promise<HTTPResponse> {
   return jsonResponse(200, describePrincipal(principal));
 }
 
-async function home(request: HTTPRequest): Promise<HTTPResponse> {
-  return homePage(await authenticate(request));
-}
-
-async function consoleScript(request: HTTPRequest): Promise<HTTPResponse> {
-  return consoleScriptResponse(request);
-}
-
 export const routes: Route[] = [
-  { method: "GET", path: "/", kind: "page", handle: home },
   { method: "GET", path: "/auth/gitlab/login", kind: "page", handle: login },
   { method: "GET", path: callbackPath, kind: "page", handle: callback },
   { method: "POST", path: "/auth/logout", kind: "api", handle: logout },
   { method: "GET", path: "/api/me", kind: "api", handle: me },
-  { method: "GET", path: consoleScriptPath, kind: "page", handle: consoleScript },
 ];
 
 export const handler = createHandler(routes);

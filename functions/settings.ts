@@ -1,5 +1,7 @@
-// The settings API: read and change the GitLab authentication settings (Administer System).
-import { actorOf, requireAdmin } from "../lib/auth.js";
+// The settings API (Administer System) and the admin console that uses it: the start page and its script.
+import { actorOf, authenticate, requireAdmin } from "../lib/auth.js";
+import { consoleScriptPath, consoleScriptResponse } from "../lib/console/assets.js";
+import { homePage } from "../lib/home.js";
 import { createHandler, jsonResponse, parseJSONBody } from "../lib/http.js";
 import type { HTTPRequest, HTTPResponse, Route } from "../lib/http.js";
 import { getGitLabSettings, parseIfMatch, settingsETag, toPublicSettings, updateGitLabSettings } from "../lib/settings.js";
@@ -16,7 +18,17 @@ async function changeSettings(request: HTTPRequest): Promise<HTTPResponse> {
   return jsonResponse(200, toPublicSettings(settings), { etag: settingsETag(settings) });
 }
 
+async function home(request: HTTPRequest): Promise<HTTPResponse> {
+  return homePage(await authenticate(request));
+}
+
+async function consoleScript(request: HTTPRequest): Promise<HTTPResponse> {
+  return consoleScriptResponse(request);
+}
+
 export const routes: Route[] = [
+  { method: "GET", path: "/", kind: "page", handle: home },
+  { method: "GET", path: consoleScriptPath, kind: "page", handle: consoleScript },
   { method: "GET", path: "/api/settings/gitlab", kind: "api", handle: readSettings },
   { method: "PATCH", path: "/api/settings/gitlab", kind: "api", handle: changeSettings },
 ];

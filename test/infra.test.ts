@@ -240,6 +240,14 @@ test("retains and protects the production table, and lets a development stage de
   assert.equal(devTable.Properties!.DeletionProtectionEnabled, false);
 });
 
+test("throttles every route at the API stage", () => {
+  for (const service of [dev, prod]) {
+    const settings = resource(service, "HttpApiStage").Properties!.DefaultRouteSettings;
+    assert.equal(settings.ThrottlingRateLimit, 50);
+    assert.equal(settings.ThrottlingBurstLimit, 100);
+  }
+});
+
 test("each bundle loads in a fresh process without node_modules, as on Lambda", () => {
   // Lazily imported SDK parts are left out of the bundle; importing must not need them.
   const root = mkdtempSync(join(tmpdir(), "gitlab-jit-bundle-"));

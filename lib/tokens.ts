@@ -6,7 +6,7 @@ import { config } from "./config.js";
 import { generateId, generateSecretToken, sha256 } from "./crypto.js";
 import { batchDelete, db, epochSeconds, queryAll, transactWrite } from "./db.js";
 import type { Item } from "./db.js";
-import { NotFoundError } from "./errors.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 import { integerRule, parseBody, stringRule } from "./input.js";
 import { readOptionalNumber, readString } from "./parse.js";
 
@@ -22,6 +22,8 @@ export interface CreatedAPIToken extends APIToken {
 }
 
 const tokenPrefix = "gljit_";
+/** Keeps every user's token list one small query. */
+export const maxTokensPerUser = 50;
 
 function tokenKey(tokenHash: string): { pk: string; sk: string } {
   return { pk: `TOKEN#${tokenHash}`, sk: `TOKEN#${tokenHash}` };
@@ -45,6 +47,9 @@ const tokenRules = {
 export async function createAPIToken(owner: { id: string; login: string }, body: unknown, actor: Actor, now: Date = new Date()): Promise<CreatedAPIToken> {
   const userId = owner.id;
   const input = parseBody(body, tokenRules, ["name"]);
+  if ((await listAPITokens(userId, now)).length >= maxTokensPerUser) {
+    throw new ConflictError(`You already have ${maxTokensPerUser} API tokens. Revoke one you no longer use first.`);
+  }
   // The prefix lets secret scanners recognise a leaked token.
   const token = tokenPrefix + generateSecretToken(32);
   const id = generateId(now);

@@ -190,3 +190,17 @@ describe("credentials of a deactivated user", () => {
     client.destroy();
   });
 });
+
+describe("token limit", () => {
+  test("refuses a 51st live token with 409, and accepts one again after a revocation", async () => {
+    const browser = await newAdmin("collector", 78);
+    const created = [];
+    for (let index = 0; index < 50; index++) created.push(await createToken(browser, { name: `t${index}` }));
+    const refused = await browser.json("/api/tokens", { method: "POST", body: JSON.stringify({ name: "one too many" }) });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.detail, /Revoke one/);
+    assert.equal((await browser.json(`/api/tokens/${created[0]!.id}`, { method: "DELETE" })).status, 204);
+    await createToken(browser, { name: "replacement" });
+    assert.equal((await browser.json("/api/tokens")).body.items.length, 50);
+  });
+});

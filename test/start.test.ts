@@ -34,6 +34,13 @@ test("npm start serves the API and a sign-in through the demo GitLab", { timeout
   assert.match(output, /ada .*initial admin/);
 
   assert.equal((await fetch(`${base}/api/me`)).status, 401);
+  const home = await fetch(`${base}/`);
+  assert.equal(home.status, 200);
+  const script = /<script[^>]+src="([^"]+)"/.exec(await home.text())?.[1];
+  assert.ok(script !== undefined, "the start page loads the console script");
+  const consoleScript = await fetch(`${base}${script}`);
+  assert.equal(consoleScript.status, 200);
+  assert.match(consoleScript.headers.get("content-type") ?? "", /javascript/);
   const login = await fetch(`${base}/auth/gitlab/login`, { redirect: "manual" });
   assert.equal(login.status, 302);
   const stateCookie = login.headers.getSetCookie()[0]!.split(";")[0]!;

@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     TABLE_NAME: tableName,
     AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? dynamo?.endpoint,
     AWS_REGION: process.env.AWS_REGION ?? "local",
+    // The SDK's notice that its 2027 releases need Node.js 22 is for deployers, not a local run.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? "true",
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
   };

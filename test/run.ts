@@ -30,6 +30,7 @@ async function main(): Promise<number> {
     ...process.env,
     AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? dynamo?.endpoint,
     AWS_REGION: process.env.AWS_REGION ?? "local",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",

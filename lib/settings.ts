@@ -122,10 +122,20 @@ function isGitLabURL(value: string): boolean {
   return (url.protocol === "https:" || url.protocol === "http:") && url.username === "" && url.password === "" && url.search === "" && url.hash === "";
 }
 
-/** The ETag an If-Match header names, `*`, or null when absent. */
-export function parseIfMatch(header: string | undefined): string | null {
+/**
+ * The entity tags an If-Match header lists (`*` included), or null when absent. A weak tag
+ * (`W/"3"`) counts as its strong form: the settings have no other representation.
+ */
+export function parseIfMatch(header: string | undefined): string[] | null {
   if (header === undefined) return null;
-  return header.trim();
+  return header
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .filter((tag) => tag !== "");
+}
+
+function ifMatchAllows(tags: string[] | null, current: GitLabSettings): boolean {
+  return tags === null || tags.includes("*") || tags.includes(settingsETag(current));
 }
 
 export interface SettingsUpdate {
@@ -137,11 +147,11 @@ export interface SettingsUpdate {
  * Applies a change with optimistic concurrency. With If-Match, a stale ETag is a 412;
  * without it, a concurrent save is retried on the fresh value.
  */
-export async function updateGitLabSettings(body: unknown, ifMatch: string | null, actor: Actor): Promise<SettingsUpdate> {
+export async function updateGitLabSettings(body: unknown, ifMatch: string[] | null, actor: Actor): Promise<SettingsUpdate> {
   const change = parseSettingsChange(body);
   for (let attempt = 0; ; attempt++) {
     const current = await getGitLabSettings();
-    if (ifMatch !== null && ifMatch !== "*" && ifMatch !== settingsETag(current)) {
+    if (!ifMatchAllows(ifMatch, current)) {
       throw new PreconditionFailedError("The settings changed since you read them. Reload and try again.");
     }
     const next: GitLabSettings = { ...current, ...change, version: current.version + 1 };
@@ -169,7 +179,8 @@ export async function updateGitLabSettings(body: unknown, ifMatch: string | null
       return { settings: next, changedFields };
     } catch (error) {
       if (transactionCancellationCodes(error)?.[0] !== "ConditionalCheckFailed") throw error;
-      if ((ifMatch !== null && ifMatch !== "*") || attempt >= 3) {
+      // Without a precondition a concurrent save is retried on the fresh value; with one, it is a 412.
+      if ((ifMatch !== null && !ifMatch.includes("*")) || attempt >= 3) {
         throw new PreconditionFailedError("The settings changed since you read them. Reload and try again.");
       }
     }

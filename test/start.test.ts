@@ -58,3 +58,26 @@ test("npm start serves the API and a sign-in through the demo GitLab", { timeout
   assert.equal(body.login, "ada");
   assert.deepEqual(body.permissions, ["admin"]);
 });
+
+test("npm start says what to install when Java is missing", { timeout: 60_000 }, async () => {
+  // A PATH with node, npm and a shell, but no java.
+  const { mkdtemp, symlink } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const bin = await mkdtemp(join(tmpdir(), "no-java-"));
+  await symlink(process.execPath, join(bin, "node"));
+  // npm sets npm_execpath for the scripts it runs; the fallback is npm's place next to node.
+  const npmCli = process.env.npm_execpath ?? join(process.execPath, "..", "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+  await symlink(npmCli, join(bin, "npm"));
+  await symlink("/bin/sh", join(bin, "sh"));
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, PORT: String(await getFreePort()) };
+  delete env.AWS_ENDPOINT_URL_DYNAMODB;
+  const child = spawn(join(bin, "npm"), ["start"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.notEqual(code, 0);
+  assert.match(output, /needs Java 17 or newer/);
+  assert.match(output, /openjdk-17-jre-headless/);
+});
